@@ -1,0 +1,1 @@
+document.addEventListener('DOMContentLoaded',function(){var b=document.querySelector('.cookie-accept');if(b){b.addEventListener('click',function(){document.querySelector('.cookie-banner').style.display='none';});}});
