@@ -1,0 +1,91 @@
+"""End to end: the Prefect flow (under prefect_test_harness) crawls the sample sites served on 127.0.0.1,
+archives, analyses, stores and reports. Checks what landed in DuckDB, in the WARC files and in the report."""
+
+import hashlib
+
+import pytest
+
+from pipeline import archive, sites, store
+from tests.conftest import SITES
+
+pytestmark = pytest.mark.slow
+
+# Unique strings on pages that robots.txt disallows (see corpus/sites/README.md).
+PRIVATE_MARKERS = [b"PORTAL-PRIVATE-7731", b"MEMBERS-PRIVATE-2290", b"ACCOUNT-PRIVATE-5518", b"INTRANET-PRIVATE-0419"]
+
+
+@pytest.fixture(scope="module")
+def harness():
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90), temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
+@pytest.fixture(scope="module")
+def two_runs(harness, tmp_path_factory):
+    import flows
+
+    tmp = tmp_path_factory.mktemp("e2e")
+    summaries = []
+    with sites.serve_sites(SITES) as origins:
+        src = sites.write_sources(origins, tmp / "sources.yaml")
+        for i in range(2):
+            req = flows.AuditRequest(sources_file=str(src), db=str(tmp / "db.duckdb"), archive=str(tmp / "archive"),
+                                     out=str(tmp / f"report{i}"), delay_seconds=0.05)
+            summaries.append(flows.audit_flow(req))
+    return tmp, summaries, origins
+
+
+def test_run_summary(two_runs):
+    _, (first, second), _ = two_runs
+    assert first["n_failed"] == 0, first["failures"]
+    assert first["n_documents"] >= 30
+    assert first["run_id"] < second["run_id"]
+
+
+def test_duckdb_holds_runs_fetches_documents_claims_and_scores(two_runs):
+    tmp, (first, second), origins = two_runs
+    con = store.open_db(tmp / "db.duckdb")
+    runs = con.sql("SELECT run_id, status, n_documents FROM runs ORDER BY run_id").fetchall()
+    assert [r[0] for r in runs] == [first["run_id"], second["run_id"]] and {r[1] for r in runs} == {"ok"}
+    n = dict(con.sql("SELECT run_id, count(*) FROM fetches GROUP BY run_id").fetchall())
+    assert n[first["run_id"]] == n[second["run_id"]], "a second crawl adds a new snapshot of every page"
+    statuses = {r[0] for r in con.sql("SELECT status FROM fetches").fetchall()}
+    assert {200, 404} <= statuses
+    skipped = con.sql("SELECT url, reason FROM skipped WHERE run_id = $1", params=[first["run_id"]]).fetchall()
+    assert any("robots" in reason and "patient-portal" in url for url, reason in skipped)
+    assert any("not HTML" in reason and url.endswith(".pdf") for url, reason in skipped)
+    summit = origins["summit-ketamine"]
+    verdicts = con.sql(
+        "SELECT c.text, v.label, v.finding, v.citation FROM claims c JOIN verdicts v USING (run_id, url, sha256, claim_no) "
+        "WHERE c.run_id = $1 AND c.url LIKE $2", params=[first["run_id"], summit + "%"]).fetchall()
+    assert any(label == "contradicted" and finding and citation for _, label, finding, citation in verdicts)
+    scores = dict(con.sql("SELECT site, avg(credibility) FROM documents WHERE run_id = $1 GROUP BY site",
+                          params=[first["run_id"]]).fetchall())
+    uplands = origins["uplands-pain-research"].split("//")[1]
+    assert scores[uplands] > scores[summit.split("//")[1]], "the evidence site scores above the aggressive clinic"
+    con.close()
+
+
+def test_every_fetch_traces_to_archived_bytes(two_runs):
+    tmp, (first, _), _ = two_runs
+    con = store.open_db(tmp / "db.duckdb")
+    fetches = store.load_fetches(con, first["run_id"])
+    con.close()
+    assert fetches
+    for f in fetches:
+        url, status, _, body = archive.read_response(tmp / "archive", f.warc_file, f.warc_offset)
+        assert status == f.status and hashlib.sha256(body).hexdigest() == f.sha256
+    for rec in archive.iter_responses(tmp / "archive"):
+        assert not any(m in rec.body for m in PRIVATE_MARKERS), f"robots-disallowed page archived: {rec.url}"
+
+
+def test_report_shows_flagged_claims_with_citation_and_snapshot(two_runs):
+    tmp, (first, second), _ = two_runs
+    html = (tmp / "report0" / "index.html").read_text()
+    assert "contradicted" in html and "Orhurhu" in html and "sha256:" in html and "<mark" in html
+    assert (tmp / "report0" / "claims.csv").exists()
+    again = (tmp / "report1" / "index.html").read_text()
+    assert first["run_id"] in again, "the second report compares with the first run"
