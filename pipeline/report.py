@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -103,6 +104,11 @@ class SiteView:
     anchor: str
     site: str
     pages: list[PageView]
+    name: str = ""  # the source's name from the sources file, when the fetches carry it
+
+    @property
+    def title(self) -> str:
+        return f"{self.name} ({self.site})" if self.name and self.name != self.site else self.site
 
     @property
     def scores(self) -> list[float]:
@@ -214,13 +220,17 @@ def _sites(documents: Sequence[Document], fetches: Sequence[Fetch]) -> list[Site
     for doc in sorted(documents, key=lambda d: (d.site, d.url)):
         by_site.setdefault(doc.site, []).append(doc)
     by_sha = _fetch_index(fetches)
+    names: dict[str, str] = {}
+    for f in fetches:
+        if f.source:
+            names.setdefault(urlsplit(f.final_url or f.url).netloc, f.source)
     sites, n = [], 0
     for s_no, (site, docs) in enumerate(by_site.items()):
         pages = []
         for doc in docs:
             pages.append(_page_view(f"page-{n}", doc, by_sha))
             n += 1
-        sites.append(SiteView(f"site-{s_no}", site, pages))
+        sites.append(SiteView(f"site-{s_no}", site, pages, names.get(site, "")))
     return sites
 
 

@@ -89,3 +89,54 @@ def test_report_shows_flagged_claims_with_citation_and_snapshot(two_runs):
     assert (tmp / "report0" / "claims.csv").exists()
     again = (tmp / "report1" / "index.html").read_text()
     assert first["run_id"] in again, "the second report compares with the first run"
+
+
+def test_report_names_sites_by_their_source_name(two_runs):
+    tmp, _, _ = two_runs
+    html = (tmp / "report0" / "index.html").read_text()
+    assert "uplands-pain-research (127.0.0.1:" in html
+
+
+def test_cli_rebuilds_report_and_exports_tables(two_runs, tmp_path, capsys):
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from pipeline.cli import main
+
+    tmp, (first, _), _ = two_runs
+    db = str(tmp / "db.duckdb")
+    assert main(["report", "--db", db, "--run", first["run_id"], "--out", str(tmp_path / "rebuilt")]) == 0
+    assert "Orhurhu" in (tmp_path / "rebuilt" / "index.html").read_text()
+    assert main(["export", "--db", db, "--format", "parquet", "--out", str(tmp_path / "pq"), "--run", first["run_id"]]) == 0
+    assert pq.read_table(tmp_path / "pq" / "documents.parquet").num_rows == first["n_documents"]
+    assert main(["export", "--db", db, "--format", "csv", "--out", str(tmp_path / "csv")]) == 0
+    claims = pd.read_csv(tmp_path / "csv" / "claims.csv")
+    assert set(claims["run_id"]) == {r for r in claims["run_id"]} and len(set(claims["run_id"])) == 2
+    capsys.readouterr()
+
+
+def test_cli_crawl_archives_without_analysis(harness, tmp_path, capsys):
+    from pipeline.cli import main
+
+    with sites.serve_sites(SITES) as origins:
+        src = sites.write_sources({"harbor-anesthesia": origins["harbor-anesthesia"]}, tmp_path / "s.yaml")
+        code = main(["crawl", "--sources", str(src), "--db", str(tmp_path / "c.duckdb"), "--archive",
+                     str(tmp_path / "arch"), "--delay", "0.05"])
+    out = capsys.readouterr().out
+    assert code == 0 and "0 documents" in out and "0 failed" in out
+    con = store.open_db(tmp_path / "c.duckdb")
+    assert con.sql("SELECT count(*) FROM fetches").fetchall()[0][0] >= 3
+    assert con.sql("SELECT count(*) FROM documents").fetchall()[0][0] == 0
+    con.close()
+    assert list((tmp_path / "arch").glob("*.warc.gz"))
+
+
+def test_cli_run_with_a_bad_sources_file_fails_before_prefect(tmp_path, capsys):
+    from pipeline.cli import main
+
+    bad = tmp_path / "sources.yaml"
+    bad.write_text("sources:\n  - name: X\n    url: ftp://nope\n")
+    assert main(["run", "--sources", str(bad), "--db", str(tmp_path / "db.duckdb")]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and err.count("\n") == 1
+    assert not (tmp_path / "db.duckdb").exists(), "nothing is created for a bad sources file"
