@@ -43,6 +43,7 @@ class AuditRequest(BaseModel):
     out: str | None = None
     settings_file: str | None = None
     delay_seconds: float | None = None
+    resume: str | None = None  # a run id, or "latest": continue an unfinished run of this sources file
 
 
 def _settings(req: AuditRequest) -> Settings:
@@ -52,62 +53,50 @@ def _settings(req: AuditRequest) -> Settings:
 
 crawl_source = task(audit.crawl_source, name="crawl-source", retries=2, retry_delay_seconds=[2, 10],
                     cache_policy=NO_CACHE, task_run_name="crawl {source.name}")
+save_crawl = task(audit.save_crawl, name="store-crawl", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
 load_resources = task(analyze.load_resources, name="load-resources", cache_policy=NO_CACHE)
 analyze_fetches = task(audit.analyze_fetches, name="analyze", cache_policy=NO_CACHE)
 build_report = task(audit.build_report, name="report", cache_policy=NO_CACHE)
 
 
 @task(name="store", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
-def save(settings: Settings, run_id: str, fetches: list[Fetch], results: list[Document | Skipped],
-         crawl_skips: list[Skipped], summary: audit.RunSummary) -> None:
+def save(settings: Settings, run_id: str, results: list[Document | Skipped], failed: int) -> None:
     con = store.open_db(settings.db)
     try:
-        docs = [r for r in results if isinstance(r, Document)]
-        skips = crawl_skips + [r for r in results if isinstance(r, Skipped)]
-        store.save_fetches(con, run_id, fetches)
-        store.save_documents(con, run_id, docs)
-        store.save_skipped(con, run_id, skips)
-        store.finish_run(con, run_id, "partial" if summary.n_failed else "ok",
-                         n_fetched=len(fetches), n_documents=len(docs), n_skipped=len(skips))
+        store.save_documents(con, run_id, [r for r in results if isinstance(r, Document)])
+        store.save_skipped(con, run_id, [r for r in results if isinstance(r, Skipped)])
+        store.finish_run(con, run_id, "partial" if failed else "ok")
     finally:
         con.close()
 
 
-def _start(settings: Settings, req: AuditRequest) -> tuple[str, list]:
+def _crawl_all(settings: Settings, req: AuditRequest) -> tuple[str, list[Fetch], list[Skipped]]:
+    """Crawl every source not yet crawled by this run, concurrently; store each as it ends."""
     srcs = sources.load_sources(Path(req.sources_file), settings)
-    con = store.open_db(settings.db)
-    try:
-        run_id = store.start_run(con, req.sources_file, srcs, settings)
-    finally:
-        con.close()
-    return run_id, srcs
-
-
-def _crawl_all(settings: Settings, srcs: list, run_id: str) -> tuple[list[Fetch], list[Skipped]]:
-    futures = [crawl_source.submit(s, settings, run_id) for s in srcs]
-    fetches: list[Fetch] = []
-    skips: list[Skipped] = []
+    run_id, done = audit.begin_run(settings.db, req.sources_file, srcs, settings, req.resume)
+    futures = [crawl_source.submit(s, settings, run_id) for s in srcs if s.name not in done]
     for fut in futures:
-        for item in fut.result():
-            (fetches if isinstance(item, Fetch) else skips).append(item)
-    return fetches, skips
+        save_crawl(settings.db, run_id, fut.result())
+    fetches, skips = audit.load_crawl(settings.db, run_id)
+    return run_id, fetches, skips
+
+
+def _summary(run_id: str, fetches: list[Fetch], skipped: list[Skipped], n_documents: int) -> audit.RunSummary:
+    failures = [f"{s.url} ({s.stage}: {s.reason})" for s in skipped if audit.is_failure(s)]
+    return audit.RunSummary(run_id=run_id, n_fetched=len(fetches), n_documents=n_documents, n_skipped=len(skipped),
+                            n_failed=len(failures), failures=failures)
 
 
 @flow(name="claimaudit-audit", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=True)
 def audit_flow(req: AuditRequest) -> dict:
     """crawl -> archive -> extract -> analyze -> check -> score -> store -> report"""
     settings = _settings(req)
-    run_id, srcs = _start(settings, req)
     res = load_resources.submit(settings)
-    fetches, crawl_skips = _crawl_all(settings, srcs, run_id)
+    run_id, fetches, crawl_skips = _crawl_all(settings, req)
     results = analyze_fetches(fetches, res.result(), settings)
-    summary = audit.RunSummary(run_id=run_id, n_fetched=len(fetches))
     skipped = crawl_skips + [r for r in results if isinstance(r, Skipped)]
-    summary.n_documents = sum(isinstance(r, Document) for r in results)
-    summary.n_skipped = len(skipped)
-    summary.failures = [f"{s.url} ({s.stage}: {s.reason})" for s in skipped if audit.is_failure(s)]
-    summary.n_failed = len(summary.failures)
-    save(settings, run_id, fetches, results, crawl_skips, summary)
+    summary = _summary(run_id, fetches, skipped, sum(isinstance(r, Document) for r in results))
+    save(settings, run_id, results, summary.n_failed)
     out = Path(req.out) if req.out else settings.reports / run_id
     summary.report = str(build_report(settings.db, out, run_id))
     return summary.__dict__
@@ -117,12 +106,9 @@ def audit_flow(req: AuditRequest) -> dict:
 def crawl_flow(req: AuditRequest) -> dict:
     """crawl -> archive -> store the fetches (no analysis)"""
     settings = _settings(req)
-    run_id, srcs = _start(settings, req)
-    fetches, skips = _crawl_all(settings, srcs, run_id)
-    summary = audit.RunSummary(run_id=run_id, n_fetched=len(fetches), n_skipped=len(skips))
-    summary.failures = [f"{s.url} ({s.stage}: {s.reason})" for s in skips if audit.is_failure(s)]
-    summary.n_failed = len(summary.failures)
-    save(settings, run_id, fetches, [], skips, summary)
+    run_id, fetches, skips = _crawl_all(settings, req)
+    summary = _summary(run_id, fetches, skips, 0)
+    save(settings, run_id, [], summary.n_failed)
     return summary.__dict__
 
 

@@ -49,6 +49,47 @@ def analyze_fetches(fetches: Sequence[Fetch], res: analyze.Resources, settings: 
     return out
 
 
+def save_crawl(db: Path, run_id: str, items: Sequence[Fetch | Skipped]) -> None:
+    """Store one source's fetches and crawl skips as soon as its crawl ends, so a run that stops
+    later can be resumed without crawling that source again."""
+    con = store.open_db(db)
+    try:
+        store.save_fetches(con, run_id, [i for i in items if isinstance(i, Fetch)])
+        store.save_skipped(con, run_id, [i for i in items if isinstance(i, Skipped)])
+    finally:
+        con.close()
+
+
+def begin_run(db: Path, sources_file: str, sources: Sequence[Source], settings: Settings,
+              resume: str | None = None) -> tuple[str, set[str]]:
+    """A new run, or the unfinished run to resume ("latest" = the newest unfinished run of this sources
+    file): its id and the names of the sources it has already crawled."""
+    con = store.open_db(db)
+    try:
+        if resume is None:
+            return store.start_run(con, sources_file, sources, settings), set()
+        run_id = store.unfinished_run(con, sources_file) if resume == "latest" else resume
+        if run_id is None:
+            raise BadInput(f"{db}: no unfinished run of {sources_file} to resume")
+        run = store.get_run(con, run_id)
+        if run["status"] != "running":
+            raise BadInput(f"{db}: run {run_id} already finished ({run['status']}); nothing to resume")
+        done = store.crawled_sources(con, run_id)
+        LOGGER.info("resuming run %s: %d of %d sources already crawled", run_id, len(done), len(sources))
+        return run_id, done
+    finally:
+        con.close()
+
+
+def load_crawl(db: Path, run_id: str) -> tuple[list[Fetch], list[Skipped]]:
+    """Every fetch and crawl skip the run has stored (from this process and any earlier attempt)."""
+    con = store.open_db(db)
+    try:
+        return store.load_fetches(con, run_id), store.load_skipped(con, run_id)
+    finally:
+        con.close()
+
+
 @dataclass
 class RunSummary:
     run_id: str

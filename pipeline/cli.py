@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--archive", type=Path, help="WARC folder (default data/archive)")
         if name == "run":
             p.add_argument("--out", type=Path, help="report folder (default reports/<run id>)")
+        p.add_argument("--resume", nargs="?", const="latest", metavar="RUN_ID",
+                       help="continue an unfinished run (default: the newest of this sources file), "
+                            "crawling only the sources it has not stored yet")
         p.add_argument("--delay", type=float, help="seconds between requests to one host (default from settings)")
         _common(p)
 
@@ -205,13 +208,19 @@ def _summary_exit(summary: dict[str, Any]) -> int:
 def cmd_run(args: argparse.Namespace, settings: Settings, crawl_only: bool = False) -> int:
     from . import sources
 
-    sources.load_sources(args.sources, settings)  # a bad sources file fails before Prefect starts
+    srcs = sources.load_sources(args.sources, settings)  # a bad sources file fails before Prefect starts
+    if args.resume:
+        from . import audit
+
+        if not settings.db.exists():
+            raise BadInput(f"{settings.db}: database not found, so there is no run to resume")
+        audit.begin_run(settings.db, str(args.sources.resolve()), srcs, settings, args.resume)  # validates only
     import flows
 
-    req = flows.AuditRequest(sources_file=str(args.sources), db=str(settings.db), archive=str(settings.archive),
-                             out=str(args.out) if getattr(args, "out", None) else None,
+    req = flows.AuditRequest(sources_file=str(args.sources.resolve()), db=str(settings.db),
+                             archive=str(settings.archive), out=str(args.out) if getattr(args, "out", None) else None,
                              settings_file=str(args.settings) if args.settings else None,
-                             delay_seconds=getattr(args, "delay", None))
+                             delay_seconds=getattr(args, "delay", None), resume=args.resume)
     summary = flows.crawl_flow(req) if crawl_only else flows.audit_flow(req)
     return _summary_exit(summary)
 

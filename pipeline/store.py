@@ -358,6 +358,25 @@ def latest_run(con: duckdb.DuckDBPyConnection, before: str | None = None) -> str
     return row[0] if row else None
 
 
+def unfinished_run(con: duckdb.DuckDBPyConnection, sources_file: str | None = None) -> str | None:
+    """The newest run still marked ``running`` (it stopped before finishing), optionally for one
+    sources file: the run ``claimaudit run --resume`` continues."""
+    query = "SELECT run_id FROM runs WHERE status = 'running'"
+    params: list[Any] = []
+    if sources_file is not None:
+        query += " AND sources_file = ?"
+        params.append(str(sources_file))
+    row = _one(con, query + " ORDER BY run_id DESC LIMIT 1", params)
+    return row[0] if row else None
+
+
+def crawled_sources(con: duckdb.DuckDBPyConnection, run_id: str) -> set[str]:
+    """Names of the sources whose crawl this run has stored (a source's fetches are stored together,
+    when its crawl ends)."""
+    rows = con.sql("SELECT DISTINCT source FROM fetches WHERE run_id = $1", params=[run_id]).fetchall()
+    return {r[0] for r in rows if r[0]}
+
+
 # --------------------------------------------------------------------------------------------- saving
 
 

@@ -140,3 +140,41 @@ def test_cli_run_with_a_bad_sources_file_fails_before_prefect(tmp_path, capsys):
     err = capsys.readouterr().err
     assert str(bad) in err and err.count("\n") == 1
     assert not (tmp_path / "db.duckdb").exists(), "nothing is created for a bad sources file"
+
+
+def test_a_run_that_stopped_is_resumed_without_recrawling(harness, tmp_path, capsys):
+    import flows
+    from pipeline import audit
+    from pipeline.settings import load_settings
+    from pipeline.sources import load_sources
+
+    settings = load_settings(db=tmp_path / "r.duckdb", archive=tmp_path / "arch", delay_seconds=0.05)
+    with sites.serve_sites(SITES) as origins:
+        src = sites.write_sources({k: origins[k] for k in ("harbor-anesthesia", "uplands-pain-research")},
+                                  tmp_path / "s.yaml")
+        srcs = load_sources(src, settings)
+        # a run that crawled its first source and then died
+        run_id, done = audit.begin_run(settings.db, str(src), srcs, settings)
+        assert done == set()
+        audit.save_crawl(settings.db, run_id, audit.crawl_source(srcs[0], settings, run_id))
+        warcs_before = sorted(p.name for p in (tmp_path / "arch").glob("*.warc.gz"))
+        req = flows.AuditRequest(sources_file=str(src), db=str(settings.db), archive=str(settings.archive),
+                                 out=str(tmp_path / "rep"), delay_seconds=0.05, resume="latest")
+        summary = flows.audit_flow(req)
+    assert summary["run_id"] == run_id and summary["n_failed"] == 0
+    warcs_after = sorted(p.name for p in (tmp_path / "arch").glob("*.warc.gz"))
+    new = [w for w in warcs_after if w not in warcs_before]
+    assert len(new) == 1 and "uplands" in new[0], "only the source not yet crawled is crawled again"
+    con = store.open_db(settings.db)
+    assert store.get_run(con, run_id)["status"] == "ok"
+    assert store.crawled_sources(con, run_id) == {"harbor-anesthesia", "uplands-pain-research"}
+    assert {d.site for d in store.load_documents(con, run_id)} == {origins["harbor-anesthesia"][7:],
+                                                                   origins["uplands-pain-research"][7:]}
+    con.close()
+    # a finished run cannot be resumed
+    from pipeline.cli import main
+
+    capsys.readouterr()
+    assert main(["run", "--sources", str(src), "--db", str(settings.db), "--resume", run_id]) == 2
+    err = capsys.readouterr().err
+    assert "already finished" in err and err.count("\n") == 1 and "Traceback" not in err
