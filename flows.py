@@ -11,8 +11,9 @@ from ``pipeline``; remove the decorators and the same code runs without Prefect.
 (``claimaudit crawl``); ``serve`` registers a scheduled deployment (``claimaudit serve``).
 """
 
-from __future__ import annotations
 
+# No `from __future__ import annotations` here: Prefect builds the flow's parameter model from these
+# annotations when a deployment's runner loads this module, and a string annotation does not resolve there.
 import os
 
 # Library log lines (every per-page line names its URL) go to the Prefect run logs too.
