@@ -158,7 +158,7 @@ def _print_text(doc: Any) -> None:
 
 def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
     from . import analyze, archive, crawl
-    from .records import Document
+    from .records import Document, Skipped
 
     items = list(_iter_inputs(args.inputs))  # validate every input before any work
     res = analyze.load_resources(settings)
@@ -172,9 +172,11 @@ def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
                     warc = archive.WarcArchive(settings.archive, "analyze-" + time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
                     warc.__enter__()
                 fetched = crawl.fetch_one(name, settings, warc)
-                result = (analyze.analyze_fetch(fetched, archive.read_response(settings.archive, fetched.warc_file,
-                                                                              fetched.warc_offset)[3], res, settings)
-                          if not hasattr(fetched, "stage") else fetched)
+                if isinstance(fetched, Skipped):
+                    result: Document | Skipped = fetched
+                else:  # analyse the bytes as archived, so the record traces to the WARC
+                    body = archive.read_response(settings.archive, fetched.warc_file, fetched.warc_offset)[3]
+                    result = analyze.analyze_fetch(fetched, body, res, settings)
             else:
                 result = analyze.analyze_bytes(path.read_bytes(), url=path.resolve().as_uri(),
                                                content_type=DOC_SUFFIXES[path.suffix.lower()], res=res, settings=settings)

@@ -78,3 +78,20 @@ def test_every_command_is_documented_in_the_readme():
     for name, sub in commands.items():
         assert f"claimaudit {name}" in readme, name
         assert sub.description or sub.format_help()
+
+
+def test_analyze_urls_archives_first_and_records_the_digest(capsys, tmp_path):
+    import hashlib
+
+    from pipeline import archive, sites
+
+    with sites.serve_sites(SITES) as origins:
+        base = origins["summit-ketamine"]
+        code, out, err = run(capsys, "analyze", f"{base}/faq.html", f"{base}/patient-portal/",
+                             "--archive", str(tmp_path / "arch"))
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and "patient-portal/: skipped at crawl: disallowed by robots.txt" in err
+    (rec,) = records
+    assert rec["url"] == f"{base}/faq.html" and rec["fetched_at"]
+    archived = {r.url: r for r in archive.iter_responses(tmp_path / "arch")}
+    assert hashlib.sha256(archived[rec["url"]].body).hexdigest() == rec["sha256"]
