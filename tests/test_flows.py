@@ -178,3 +178,17 @@ def test_a_run_that_stopped_is_resumed_without_recrawling(harness, tmp_path, cap
     assert main(["run", "--sources", str(src), "--db", str(settings.db), "--resume", run_id]) == 2
     err = capsys.readouterr().err
     assert "already finished" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_readme_sql_examples_run_on_a_real_database(two_runs):
+    import re
+
+    from tests.conftest import ROOT
+
+    tmp, _, _ = two_runs
+    blocks = re.findall(r"```sql\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert len(blocks) >= 3
+    con = store.open_db(tmp / "db.duckdb")
+    for sql in blocks:
+        assert con.sql(sql).fetchall(), sql
+    con.close()
