@@ -51,7 +51,8 @@ def _review_claims(res: Resources, reviews: tuple[Review, ...]) -> tuple[Review,
     out = []
     for review, doc in zip(reviews, res.nlp.pipe([r.text for r in reviews])):  # type: ignore[attr-defined]
         sents = claims.sentences_from_doc(doc)
-        found = check.judge_all(claims.claims_from_doc(doc, sents, source="review"), res.findings)
+        found = claims.claims_from_doc(doc, sents, source="review")
+        found = check.judge_all(found, res.findings, check.read_claims(found, sents))
         out.append(replace(review, claims=tuple(found)))
     return tuple(out)
 
@@ -62,11 +63,18 @@ def analyze_extracted(ex: Extracted, *, url: str, final_url: str, sha256: str, f
     sents = claims.sentences_from_doc(doc)
     labels = res.model.predict([s.text for s in sents])
     sents = [replace(s, label=lab, p_promotional=p) for s, (lab, p) in zip(sents, labels)]
-    page_claims = check.judge_all(claims.claims_from_doc(doc, sents, source="page"), res.findings)
+    found = claims.claims_from_doc(doc, sents, source="page")
+    # where sentence labels and claims meet: how each sentence presents its claims (asserted, a question,
+    # others' claim, a reference title; denied, cited, relayed), then the verdicts
+    readings = check.read_claims(found, sents)
+    if kind == "reviews":  # a review site's own text is its members' testimony: relayed, not asserted outright
+        readings = [replace(r, hedged=True) for r in readings]
+    page_claims = check.judge_all(found, res.findings, readings)
     reviews = _review_claims(res, ex.reviews)
-    missing = check.omissions(page_claims, res.findings) if kind == "clinic" else []
+    missing = check.omissions(page_claims, res.findings, readings) if kind == "clinic" else []
     facts = score.PageFacts(sentences=sents, claims=page_claims, omissions=missing, n_testimonials=len(reviews),
-                            kind=kind, author=ex.author, published=ex.published)
+                            kind=kind, author=ex.author, published=ex.published,
+                            readings=tuple(readings))
     return Document(
         url=url, final_url=final_url, fetched_at=fetched_at, sha256=sha256, title=ex.title,
         site=site_of(final_url or url), published=ex.published, author=ex.author, language=ex.language,

@@ -57,7 +57,20 @@ def main(argv: list[str] | None = None) -> int:
             n += len(claims.claims_from_doc(doc, claims.sentences_from_doc(doc)))
         return n
 
-    claim_s, n_claims = _best_of(run_claims, 2)
+    # The claim stage's target is per core: measured in this process's CPU time (what one core spends), and
+    # also by the wall clock, which other processes on a busy machine slow down.
+    run_claims()  # warm up (vocabulary, regex caches)
+    claim_s, claim_cpu_s, n_claims = float("inf"), float("inf"), 0
+    for _ in range(3):
+        t, c = time.perf_counter(), time.process_time()
+        n_claims = run_claims()
+        claim_s = min(claim_s, time.perf_counter() - t)
+        claim_cpu_s = min(claim_cpu_s, time.process_time() - c)
+    claim_line = (f"claim stage (sentences + rules, no classifier): {round(n_words / claim_cpu_s):>9,} words/s on one "
+                  f"core (CPU time; {round(n_words / claim_s):,} by the wall clock; {n_words:,} words, {n_claims:,} "
+                  f"claims)   target >= {TARGETS['claims_words_per_s']:,}")
+    if not args.json:
+        print(claim_line, flush=True)  # printed first: the later stages load other models
 
     sentences = [sent.text for doc in nlp.pipe(texts) for sent in doc.sents if sent.text.strip()]
     sentences = (sentences * (50_000 // max(1, len(sentences)) + 1))[:50_000]
@@ -77,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ana_s, n_docs = _best_of(run_analyze, 2)
     figures = {
-        "claims_words_per_s": round(n_words / claim_s),
+        "claims_words_per_s": round(n_words / claim_cpu_s),
+        "claims_words_per_s_wall": round(n_words / claim_s),
         "claims_found": n_claims,
         "claims_words": n_words,
         "classifier_sentences_per_s": round(len(sentences) / clf_s),
@@ -88,8 +102,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
-    print(f"claim stage (sentences + rules, no classifier): {figures['claims_words_per_s']:>9,} words/s "
-          f"({n_words:,} words, {n_claims:,} claims)   target >= {TARGETS['claims_words_per_s']:,}")
     print(f"sentence classifier (predict_proba):           {figures['classifier_sentences_per_s']:>9,} sentences/s "
           f"({len(sentences):,} sentences)   target >= {TARGETS['classifier_sentences_per_s']:,}")
     print(f"extraction (trafilatura + reviews):            {figures['extract_pages_per_s']:>9} pages/s ({n_pages} pages)")

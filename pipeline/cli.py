@@ -324,8 +324,20 @@ def _language_text(model_id: str, metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _evaluate_claims(settings: Settings) -> tuple[dict[str, Any], str]:
+    from .eval_claims import evaluate_claims
+
+    return evaluate_claims(settings)
+
+
+def _evaluate_verdicts(settings: Settings) -> tuple[dict[str, Any], str]:
+    from .eval_verdicts import evaluate
+
+    return evaluate(settings)
+
+
 #: ``claimaudit evaluate WHAT``: each returns (metrics as JSON-able dict, text for people).
-EVALUATORS = {"language": _evaluate_language}
+EVALUATORS = {"language": _evaluate_language, "claims": _evaluate_claims, "verdicts": _evaluate_verdicts}
 
 
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:

@@ -7,6 +7,7 @@ fractions nor "a dozen"/"a couple", and both are tiny; this keeps the claim stag
 from __future__ import annotations
 
 import re
+from typing import Any
 
 UNITS = {
     "zero": 0, "a": 1, "an": 1, "one": 1, "single": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
@@ -22,13 +23,46 @@ FRACTIONS = {"half": 50.0, "a half": 50.0, "one half": 50.0, "one third": 100 / 
              "three quarters": 75.0, "three-quarters": 75.0, "one fifth": 20.0, "four fifths": 80.0,
              "nine in ten": 90.0}
 
+ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9,
+    "tenth": 10, "eleventh": 11, "twelfth": 12, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "6th": 6, "7th": 7,
+    "8th": 8, "9th": 9, "10th": 10, "11th": 11, "12th": 12,
+}
+
 _NUMBER_WORDS = [w for w in UNITS if w not in ("a", "an", "single")]
-_WORD_ALT = "|".join(sorted(_NUMBER_WORDS + list(TENS), key=len, reverse=True))
+
+
+def trie_regex(phrases: list[str]) -> str:
+    """One regex alternation for literal phrases, as a trie ("f(?:ive|o(?:ur|rty))"): Python's regex engine
+    tries the alternatives of a group one by one, so sharing prefixes makes a long list several times faster.
+    Spaces in a phrase match any whitespace; longer phrases are preferred over their prefixes."""
+    trie: dict[str, Any] = {}
+    for phrase in phrases:
+        node = trie
+        for ch in phrase.lower():
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        alts = []
+        end = "" in node
+        for ch in sorted(k for k in node if k):
+            piece = r"\s+" if ch == " " else re.escape(ch)
+            alts.append(piece + build(node[ch]))
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 and not end else "(?:" + "|".join(alts) + ")"
+        return body + "?" if end and body else body
+
+    return "(?:" + build(trie) + ")"
+
+
+_WORD_ALT = trie_regex(_NUMBER_WORDS + list(TENS))[3:-1]
 #: Regex fragment for a number in digits or words (no capture groups), used as {NUM} in the patterns file.
 NUMBER_RE = (
     r"(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
     r"|half\s+a\s+dozen|a\s+(?:dozen|couple(?:\s+of)?|few|hundred)|dozen|several|couple"
-    rf"|(?:{_WORD_ALT})(?:[\s-](?:{'|'.join(_NUMBER_WORDS)}))?(?:\s+and\s+a\s+half)?)"
+    rf"|(?:{_WORD_ALT})(?:[\s-]{trie_regex(_NUMBER_WORDS)})?(?:\s+and\s+a\s+half)?)"
 )
 
 
@@ -54,6 +88,15 @@ def parse_number(text: str) -> float | None:
     if len(parts) == 2 and parts[0] in TENS and parts[1] in UNITS and UNITS[parts[1]] < 10:
         return TENS[parts[0]] + UNITS[parts[1]] + half
     return None
+
+
+#: Regex fragment for an ordinal ("third", "4th"), used as {ORD} in the patterns file.
+ORDINAL_RE = "(?:" + "|".join(sorted(ORDINALS, key=len, reverse=True)) + ")"
+
+
+def parse_ordinal(text: str) -> int | None:
+    """'fourth' -> 4, '3rd' -> 3; None when the text is not an ordinal."""
+    return ORDINALS.get(text.strip().lower())
 
 
 def parse_fraction(text: str) -> float | None:

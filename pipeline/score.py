@@ -28,11 +28,16 @@ from dataclasses import dataclass
 from statistics import mean
 from typing import Sequence
 
+from .check import ASSERTED, Reading
 from .records import Claim, Document, Omission, Score, ScoreComponent, Sentence
 
 BASE = 60.0
+#: A sentence that points to a specific publication: a reference ("et al", "(2019)", "2019;129", a DOI, a PMID),
+#: a named author ("Sigtermans and colleagues") or a dated study ("a 2019 meta-analysis", "the 2018 guideline").
 CITATION_RX = re.compile(
-    r"\bet\s+al\b|\(\s*(?:19|20)\d\d\s*\)|\bdoi\b|\b10\.\d{4,}/|\b(?:19|20)\d\d\s*;\s*\d|\bPMID\b", re.I
+    r"\bet\s+al\b|\(\s*(?:19|20)\d\d\s*\)|\bdoi\b|\b10\.\d{4,}/|\b(?:19|20)\d\d\s*;\s*\d|\bPMID\b"
+    r"|\b[A-Z][a-z]+\s+and\s+colleagues\b"
+    r"|\b(?:19|20)\d\d\s+(?:[\w-]+\s+){0,3}?(?:study|trial|review|meta-analysis|analysis|guidelines?|cohort)\b", re.I
 )
 _DISCLOSURE_KINDS = {
     "side_effects_disclosed": "side effects",
@@ -54,6 +59,8 @@ class PageFacts:
     kind: str
     author: str | None
     published: str | None
+    #: how each claim's sentence presents it (``check.read_claims``), aligned with ``claims``; empty: all asserted
+    readings: Sequence[Reading] = ()
 
 
 def _component(name: str, points: float, why: str, sentences: Sequence[int] = ()) -> ScoreComponent:
@@ -62,7 +69,9 @@ def _component(name: str, points: float, why: str, sentences: Sequence[int] = ()
 
 def score_page(facts: PageFacts) -> Score:
     comps: list[ScoreComponent] = []
-    own = [c for c in facts.claims if c.source == "page" and c.verdict is not None]
+    reads = list(facts.readings) or [ASSERTED] * len(facts.claims)
+    own = [c for c, r in zip(facts.claims, reads) if c.source == "page" and c.verdict is not None and r.asserted]
+    benefit = {id(c): r.benefit for c, r in zip(facts.claims, reads)}
     for label, each, cap in (("contradicted", 12, 48), ("overstated", 6, 30), ("unsupported", 4, 20)):
         hits = [c for c in own if c.verdict and c.verdict.label == label]
         if hits:
@@ -70,7 +79,8 @@ def score_page(facts: PageFacts) -> Score:
             comps.append(_component(f"{label}_claims", pts,
                                     f"{len(hits)} claim(s) {label} by the consensus findings ({each} points each, "
                                     f"at most {cap}).", [c.sentence for c in hits]))
-    rates = [c for c in own if c.type == "efficacy_rate" and not c.cited and not c.other_treatment]
+    rates = [c for c in own if c.type == "efficacy_rate" and not c.cited and not c.other_treatment and not c.negated
+             and benefit.get(id(c), True)]
     if rates:
         comps.append(_component("unsourced_success_rates", -min(9, 3 * len(rates)),
                                 f"{len(rates)} success rate(s) given without a cited study.", [c.sentence for c in rates]))

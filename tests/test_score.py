@@ -75,3 +75,68 @@ def test_site_score_is_the_mean_of_its_pages():
     b = Document("u2", "u2", None, "h", None, "s", None, None, "en", "t", score=score_page(facts(claims=[], omissions=())))
     site = score_site([a, b])
     assert site.credibility == round((a.score.credibility + b.score.credibility) / 2, 1)
+
+
+# --------------------------------------------------------------------------- with readings and real pages
+
+def test_claims_the_page_does_not_assert_are_not_scored():
+    from pipeline.check import ASSERTED, Reading
+
+    rate = claim("efficacy_rate", {"percent": 76}, "unsupported", 3)
+    reported = Reading(not_asserted="The page reports what others claim.")
+    as_asserted = score_page(facts(claims=[rate], omissions=()))
+    assert {c.name for c in as_asserted.components} >= {"unsupported_claims", "unsourced_success_rates"}
+    s = score_page(PageFacts(sentences=SENTS, claims=[rate], omissions=(), n_testimonials=0, kind="clinic",
+                             author=None, published=None, readings=(reported,)))
+    assert not {"unsupported_claims", "unsourced_success_rates"} & {c.name for c in s.components}
+    side_effect_rate = Reading(benefit=False)  # "76% reported psychomimetic effects" is not a success rate
+    s = score_page(PageFacts(sentences=SENTS, claims=[rate], omissions=(), n_testimonials=0, kind="clinic",
+                             author=None, published=None, readings=(side_effect_rate,)))
+    assert "unsourced_success_rates" not in {c.name for c in s.components}
+    assert ASSERTED.asserted
+
+
+def _page(resources, path, kind):
+    from pipeline.analyze import analyze_bytes
+    from pipeline.settings import load_settings
+    from tests.conftest import SITES
+
+    f = SITES / path
+    return analyze_bytes(f.read_bytes(), url=f.resolve().as_uri(), content_type="text/html", res=resources,
+                         settings=load_settings(), kind=kind)
+
+
+def _rescore(resources, doc, claims, kind):
+    from pipeline.check import omissions
+
+    return score_page(PageFacts(sentences=doc.sentences, claims=claims, kind=kind, n_testimonials=0,
+                                omissions=omissions(claims, resources.findings) if kind == "clinic" else (),
+                                author=doc.author, published=doc.published)).credibility
+
+
+def test_monotone_on_real_pages(resources):
+    """Every contradicted claim of the aggressive clinic, added to the sober clinic's pages, never raises their
+    score; every accurate risk or regulatory disclosure of the evidence site, added to the aggressive clinic's
+    pages, never lowers theirs (omissions are recomputed each time)."""
+    summit = [_page(resources, p, "clinic") for p in ("summit-ketamine/index.html", "summit-ketamine/faq.html",
+                                                      "summit-ketamine/treatments/chronic-pain.html")]
+    uplands = [_page(resources, p, "evidence") for p in ("uplands-pain-research/research/ketamine-safety.html",
+                                                         "uplands-pain-research/patients/ketamine-faq.html")]
+    harbor = [_page(resources, p, "clinic") for p in ("harbor-anesthesia/ketamine-infusions.html",
+                                                      "harbor-anesthesia/fees-and-faq.html")]
+    contradicted = [c for d in summit for c in d.claims if c.verdict and c.verdict.label == "contradicted"]
+    disclosures = [c for d in uplands for c in d.claims if c.verdict and c.verdict.label == "consistent"
+                   and c.value.get("assertion") in ("side_effects_disclosed", "abuse_risk_disclosed",
+                                                    "contraindications_disclosed", "off_label",
+                                                    "controlled_substance")]
+    assert contradicted and disclosures
+    for doc in harbor:
+        before = _rescore(resources, doc, list(doc.claims), "clinic")
+        for c in contradicted:
+            after = _rescore(resources, doc, list(doc.claims) + [replace(c, sentence=0)], "clinic")
+            assert after <= before
+    for doc in summit:
+        before = _rescore(resources, doc, list(doc.claims), "clinic")
+        for c in disclosures:
+            after = _rescore(resources, doc, list(doc.claims) + [replace(c, sentence=0)], "clinic")
+            assert after >= before
